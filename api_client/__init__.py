@@ -1,0 +1,1 @@
+"""The wire contract (pydantic models shared with the backend) and the async HTTP client."""

@@ -1,0 +1,1 @@
+"""Wire models, one module per area of the platform. Import from the area's module."""

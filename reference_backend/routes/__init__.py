@@ -1,0 +1,1 @@
+"""HTTP routes, one module per area. Every module exposing ``router`` is mounted by the factory."""
