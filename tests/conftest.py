@@ -42,7 +42,8 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pg_schema():
     """One migrated schema per test worker; tables are emptied between tests."""
-    schema = f"esep_test_{_worker()}"
+    # unique per process: several test runs may share one PostgreSQL server
+    schema = f"esep_test_{_worker()}_{os.getpid()}"
     try:
         admin = dbmod.make_engine(PG_URL)
         with admin.begin() as conn:
@@ -57,6 +58,10 @@ def pg_schema():
     dbmod.upgrade(engine)
     yield schema, engine
     engine.dispose()
+    admin = dbmod.make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _truncate(engine) -> None:
