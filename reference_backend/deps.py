@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -73,7 +74,15 @@ def optional_principal(request: Request, db: DbSession = Depends(get_db)) -> Pri
     return principal
 
 
-def current_principal(principal: Principal | None = Depends(optional_principal)) -> Principal:
+# Declares the bearer scheme in the OpenAPI document for every operation that needs a session
+# (the token itself is read by ``optional_principal``); it never refuses on its own.
+bearer_scheme = HTTPBearer(auto_error=False, description="An EU Login or pupil access token.")
+
+
+def current_principal(
+    principal: Principal | None = Depends(optional_principal),
+    _declared: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
+) -> Principal:
     if principal is None:
         raise Unauthorized("Your session has expired or was signed out; sign in again.")
     return principal

@@ -134,6 +134,9 @@ class User(Base):
     name_folded: Mapped[str] = mapped_column(String(250), index=True)
     country: Mapped[str] = mapped_column(String(2), index=True)
     capacity: Mapped[str] = mapped_column(String(40))  # teacher, head_teacher, researcher, ...
+    # asked by the platform form for some capacities (see rules.CAPACITIES)
+    institution: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    capacity_other: Mapped[str | None] = mapped_column(String(100), nullable=True)
     # esep_registered | etwinning_pending | etwinning_validated | etwinning_rejected
     state: Mapped[str] = mapped_column(String(30), default="esep_registered", index=True)
     rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -178,6 +181,10 @@ class Organisation(Base):
     __table_args__ = (
         Index("ix_org_country_state", "country", "state"),
         Index("ix_org_country_city", "country", "city_folded"),
+        # near-duplicate check: the same national school number
+        Index("ix_org_country_school_number", "country", "school_number"),
+        # the NSO queue of new organisations, oldest first
+        Index("ix_org_country_state_created", "country", "state", "created_at"),
     )
 
 
@@ -438,6 +445,13 @@ class AuditEntry(Base):
     subject_id: Mapped[str] = mapped_column(ID)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # what the decision changed (the state before it), so it can be undone
+    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+    __table_args__ = (
+        Index("ix_audit_subject", "subject_type", "subject_id"),
+        Index("ix_audit_country_at", "country", "at"),
+    )
 
 
 class IdempotencyRecord(Base):

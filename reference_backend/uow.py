@@ -7,7 +7,9 @@ Every route uses :class:`UnitOfWorkRoute`:
 * writes carrying ``Idempotency-Key`` are recorded: the same key and body replay the first
   response (``Idempotent-Replayed: true``), the same key with another body answers 422, and a
   request still in flight answers 409. The record is completed in the same transaction as the
-  work itself, so a crash leaves either both or neither;
+  work itself, so a crash leaves either both or neither. Responses that carry secrets (tokens,
+  pupils' activation codes) are marked ``x-secret-response`` on their route and are never
+  stored: a replay of one answers 409 ``secret_not_replayed`` instead;
 * GET responses carry a weak ETag of their body and answer 304 to a matching
   ``If-None-Match``: a client on a slow link re-validates its cache for a few hundred bytes.
 """
@@ -15,6 +17,7 @@ Every route uses :class:`UnitOfWorkRoute`:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -110,11 +113,22 @@ class _Idempotency:
                 ) from None
         return None
 
-    def complete(self, db, response: Response) -> None:
+    def complete(self, db, response: Response, *, secret: bool = False) -> None:
         rec = db.get(IdempotencyRecord, (self.principal, self.key))
         if rec is None:  # pragma: no cover - claimed above
             return
         rec.state = "done"
+        if secret:
+            rec.status_code = 409
+            rec.response_body = json.dumps(
+                {
+                    "code": "secret_not_replayed",
+                    "message": "This request already succeeded; what it returned is shown "
+                    "only once. Sign in again, or reset the codes, to get new ones.",
+                }
+            ).encode()
+            rec.response_headers = {"content-type": "application/json"}
+            return
         rec.status_code = response.status_code
         rec.response_body = bytes(response.body)
         rec.response_headers = {
@@ -135,6 +149,7 @@ class _Idempotency:
 class UnitOfWorkRoute(APIRoute):
     def get_route_handler(self) -> Callable:
         original = super().get_route_handler()
+        secret = bool((self.openapi_extra or {}).get("x-secret-response"))
 
         async def handler(request: Request) -> Response:
             state = request.app.state
@@ -169,7 +184,7 @@ class UnitOfWorkRoute(APIRoute):
                 response = await original(request)
                 if response.status_code < 400:
                     if idem is not None:
-                        idem.complete(db, response)
+                        idem.complete(db, response, secret=secret)
                     await run_in_threadpool(db.commit)
                 else:
                     await run_in_threadpool(db.rollback)

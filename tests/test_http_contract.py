@@ -128,3 +128,22 @@ def test_folding_cases():
     assert fold("Œuvre") == "oeuvre"
     assert fold("Ἀθῆναι") == "αθηναι"
     assert tokens("1ο Δημοτικό Σχολείο Αθηνών") == ["1ο", "δημοτικο", "σχολειο", "αθηνων"]
+
+
+def test_secret_responses_are_never_stored_for_replay(client, app):
+    from sqlalchemy import select
+
+    from reference_backend.tables import IdempotencyRecord
+
+    client.post("/eulogin/accounts", json=BODY)
+    creds = {"email": BODY["email"], "password": BODY["password"]}
+    h = {"Idempotency-Key": "login-1"}
+    first = client.post("/eulogin/sessions", json=creds, headers=h)
+    assert first.status_code == 201
+    token = first.json()["access_token"]
+    with app.state.sessionmaker() as db:
+        stored = db.scalars(select(IdempotencyRecord.response_body)).all()
+    assert all(token.encode() not in (body or b"") for body in stored)
+    again = client.post("/eulogin/sessions", json=creds, headers=h)
+    assert again.status_code == 409
+    assert again.json()["code"] == "secret_not_replayed"

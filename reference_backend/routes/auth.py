@@ -92,7 +92,12 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/sessions", status_code=201, response_model=TokenPair)
+@router.post(
+    "/sessions",
+    status_code=201,
+    response_model=TokenPair,
+    openapi_extra={"x-secret-response": True},
+)
 def sign_in(
     body: Credentials, request: Request, response: Response, db: DbSession = Depends(get_db)
 ):
@@ -127,7 +132,12 @@ def sign_in(
     return _tokens(session, access, refresh)
 
 
-@router.post("/sessions/refresh", status_code=201, response_model=TokenPair)
+@router.post(
+    "/sessions/refresh",
+    status_code=201,
+    response_model=TokenPair,
+    openapi_extra={"x-secret-response": True},
+)
 def refresh(
     body: RefreshRequest, request: Request, response: Response, db: DbSession = Depends(get_db)
 ):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 20:15:40.319943
+Create Date: 2026-12-04 20:22:11.616860
 """
 
 from alembic import op
@@ -91,6 +91,8 @@ def upgrade() -> None:
     sa.Column('name_folded', sa.String(length=250), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('capacity', sa.String(length=40), nullable=False),
+    sa.Column('institution', sa.String(length=200), nullable=True),
+    sa.Column('capacity_other', sa.String(length=100), nullable=True),
     sa.Column('state', sa.String(length=30), nullable=False),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
@@ -143,13 +145,16 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.String(length=36), nullable=False),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('at', reference_backend.tables.UTCDateTime(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_country_at', ['country', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_actor_id'), ['actor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_country'), ['country'], unique=False)
+        batch_op.create_index('ix_audit_subject', ['subject_type', 'subject_id'], unique=False)
 
     op.create_table('contacts',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -222,7 +227,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('organisations', schema=None) as batch_op:
         batch_op.create_index('ix_org_country_city', ['country', 'city_folded'], unique=False)
+        batch_op.create_index('ix_org_country_school_number', ['country', 'school_number'], unique=False)
         batch_op.create_index('ix_org_country_state', ['country', 'state'], unique=False)
+        batch_op.create_index('ix_org_country_state_created', ['country', 'state', 'created_at'], unique=False)
 
     op.create_table('partner_posts',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -485,7 +492,9 @@ def downgrade() -> None:
 
     op.drop_table('partner_posts')
     with op.batch_alter_table('organisations', schema=None) as batch_op:
+        batch_op.drop_index('ix_org_country_state_created')
         batch_op.drop_index('ix_org_country_state')
+        batch_op.drop_index('ix_org_country_school_number')
         batch_op.drop_index('ix_org_country_city')
 
     op.drop_table('organisations')
@@ -500,9 +509,11 @@ def downgrade() -> None:
 
     op.drop_table('contacts')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_subject')
         batch_op.drop_index(batch_op.f('ix_audit_log_country'))
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_actor_id'))
+        batch_op.drop_index('ix_audit_country_at')
 
     op.drop_table('audit_log')
     with op.batch_alter_table('applications', schema=None) as batch_op:
