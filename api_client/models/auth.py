@@ -51,8 +51,9 @@ class AccountOut(Wire):
 
 
 class TokenPair(Wire):
-    access_token: str
-    refresh_token: str
+    # kept out of reprs, so a logged or printed pair never shows the secrets
+    access_token: str = Field(repr=False)
+    refresh_token: str = Field(repr=False)
     token_type: str = "bearer"
     expires_in: int  # seconds until the access token expires
     account_id: str | None = None
