@@ -185,18 +185,22 @@ class UnitOfWorkRoute(APIRoute):
                 if response.status_code < 400:
                     if idem is not None:
                         idem.complete(db, response, secret=secret)
-                    await run_in_threadpool(db.commit)
+                    # not in a thread: a cancellation must not interleave with the commit
+                    db.commit()
                 else:
-                    await run_in_threadpool(db.rollback)
+                    db.rollback()
                     if idem is not None:
-                        await run_in_threadpool(idem.release, state.sessionmaker)
+                        idem.release(state.sessionmaker)
             except BaseException:
-                await run_in_threadpool(db.rollback)
+                # synchronously: when the request is cancelled (client gone, server stopping) an
+                # await here would be cancelled too and leave the connection "idle in
+                # transaction", holding its locks
+                db.rollback()
                 if idem is not None:
-                    await run_in_threadpool(idem.release, state.sessionmaker)
+                    idem.release(state.sessionmaker)
+                db.close()
                 raise
-            finally:
-                await run_in_threadpool(db.close)
+            db.close()
 
             if method == "GET" and response.status_code == 200 and hasattr(response, "body"):
                 etag = response.headers.get("etag") or _etag_of(bytes(response.body))

@@ -6,9 +6,9 @@ for them (404), so no decision ever crosses a country.
 
 from __future__ import annotations
 
+import re
 import statistics
 from datetime import UTC, datetime, timedelta
-import re
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
