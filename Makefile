@@ -25,7 +25,7 @@ serve: $(STAMP)
 	$(BIN)/esep-tui serve
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist worksteal -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

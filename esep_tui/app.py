@@ -13,7 +13,7 @@ from textual.reactive import reactive
 
 from esep_tui import i18n
 from esep_tui.connection import Connection
-from esep_tui.i18n import _
+from esep_tui.i18n import N_, _
 from esep_tui.settings import Settings
 from esep_tui.themes import DEFAULT_THEME, THEMES
 from widgets.connectivity import Connectivity
@@ -31,6 +31,9 @@ def _app_commands():
 
     return AppCommands
 
+
+# Textual's own words that the footer shows (translated with the app's bindings)
+TEXTUAL_WORDS = (N_("palette"), N_("Open the command palette"))
 
 # seconds between the first paint and the start of the connection (see on_mount)
 BACKGROUND_START_DELAY = 0.2
@@ -78,7 +81,7 @@ class EsepApp(App[int]):
     BINDINGS = [
         Binding("f1", "help", "Help", id="app.help"),
         Binding("f2", "settings", "Settings", id="app.settings"),
-        Binding("f4", "toggle_tour", "Tour", show=False, id="app.tour"),
+        Binding("f4,ctrl+g", "toggle_tour", "Tour", show=False, id="app.tour"),
         Binding("f6", "toggle_offline", "Work offline", show=False, id="app.toggle_offline"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
     ]
@@ -361,8 +364,6 @@ class EsepApp(App[int]):
 
     def _translate_bindings(self, node) -> None:
         """Footer and help show binding descriptions as given: give them in this language."""
-        from dataclasses import replace
-
         nodes = [node] if node is self else list(node.walk_children(with_self=True))
         for each in nodes:
             bindings = getattr(each, "_bindings", None)
@@ -370,12 +371,28 @@ class EsepApp(App[int]):
             if not table:
                 continue
             for key, items in table.items():
-                table[key] = [
-                    replace(b, description=i18n.retranslate(b.description)) if b.description else b
-                    for b in items
-                ]
+                table[key] = [self._translated(b) if b.description else b for b in items]
         if node is not self:
             node.refresh_bindings()
+
+    def _translated(self, binding):
+        """The binding in the current language, from the English it was declared with (two
+        sources may share one translation, so the English is remembered, not guessed)."""
+        from dataclasses import replace
+
+        sources = self.__dict__.setdefault("_binding_sources", {})
+        known = sources.get(id(binding))
+        if known is not None and known[1] == (binding.description, binding.tooltip):
+            description, tooltip = known[0]
+        else:
+            description, tooltip = binding.description, binding.tooltip
+        new = replace(
+            binding,
+            description=_(description),
+            tooltip=_(tooltip) if tooltip else tooltip,
+        )
+        sources[id(new)] = ((description, tooltip), (new.description, new.tooltip))
+        return new
 
     # ------------------------------------------------------------ trainer and tour
 

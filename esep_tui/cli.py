@@ -13,6 +13,10 @@ DESCRIPTION = (
 )
 
 
+# ``--link-profile``: the app's connection goes through a shaped loopback link
+_link_profile: str | None = None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="esep-tui", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"esep-tui {__version__}")
@@ -21,6 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--pupil", action="store_true", help="open the pupil sign-in (username + code)"
+    )
+    parser.add_argument(
+        "--link-profile",
+        metavar="NAME",
+        type=str.lower,
+        choices=("2g", "edge", "3g", "cut", "lan"),
+        help="run the app over a simulated bad link: 2g, edge, 3g, cut (or lan)",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser(
@@ -48,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return serve_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
+    global _link_profile
+    _link_profile = args.link_profile
     if args.command == "locate":
         return locate()
     if args.command == "logout":
@@ -58,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_tui(server=args.server, start="persona")
     if args.pupil:
         return run_tui(server=args.server, start="pupil")
-    return run_tui(server=args.server, start="welcome" if first_run() else "signin")
+    return run_tui(server=args.server, start="signin")
 
 
 def first_run() -> bool:
@@ -134,7 +147,13 @@ def demo_reset(*, confirmed: bool) -> int:
 def run_tui(*, server: str | None, start: str) -> int:
     from esep_tui.app import EsepApp
 
+    if start == "signin" and first_run():
+        start = "welcome"
     app = EsepApp(server=server, start=start)
+    if _link_profile:
+        from esep_tui.link_shaper import route_app
+
+        route_app(app, _link_profile)
     try:
         app.run()
     except Exception as exc:  # outside the app's own loop: the same report, no traceback

@@ -35,7 +35,9 @@ def app_commands(app: EsepApp) -> list[AppCommand]:
             "toggle_offline",
         ),
         AppCommand(_("Help"), _("Keys and help for this screen (F1)"), "help"),
-        AppCommand(_("Guided tour"), _("Show or hide the tour panel (F4)"), "toggle_tour"),
+        AppCommand(
+            _("Guided tour"), _("Show or hide the tour panel (F4 or ctrl+g)"), "toggle_tour"
+        ),
     ]
     for code, name in LANGUAGES.items():
         if code != language():

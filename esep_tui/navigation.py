@@ -29,7 +29,7 @@ class Destination:
     def available(self) -> bool:
         try:
             self.load()
-        except (ImportError, AttributeError):
+        except Exception:  # a screen that cannot load is left out of the menu, not fatal
             return False
         return True
 

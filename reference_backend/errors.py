@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api_client.models.common import ApiError, Reason
@@ -120,6 +121,19 @@ def install(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_request: Request, exc: OperationalError):
+        # SQLite's single writer: a lock wait that ran out is worth a retry, not a crash
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            return JSONResponse(
+                ApiError(code="busy", message="The server is busy; retry in a moment.").model_dump(
+                    exclude_none=True
+                ),
+                status_code=503,
+                headers={"Retry-After": "1"},
+            )
+        return await _unexpected(_request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception):  # pragma: no cover - a bug

@@ -15,8 +15,8 @@ GENERAL = N_("""\
 
 Everything works with the keyboard: **tab** and **shift+tab** move between fields, **enter**
 confirms. **ctrl+p** opens the command palette (sign out, settings, language, theme, work
-offline, help, quit). **F4** shows or hides the guided tour. The indicator at the top right
-says whether the server is reachable and how many changes wait to be sent.
+offline, help, quit). **F4** or **ctrl+g** shows or hides the guided tour. The indicator at
+the top right says whether the server is reachable and how many changes wait to be sent.
 """)
 
 

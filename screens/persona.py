@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from esep_tui.i18n import _
+from esep_tui.i18n import N_, _
 from widgets.app_header import AppHeader
 from widgets.untrusted import clean, plain
 
@@ -48,6 +48,20 @@ def _field(raw: Any, *names: str) -> Any:
     return None
 
 
+# the picker's own words for the seeded personas (their names and schools stay as they are)
+LABELS = {
+    "new_teacher": N_("A brand-new teacher (nothing yet: starts the registration wizard)"),
+    "greek_teacher": N_("Validated Greek teacher with contacts"),
+    "polish_teacher": N_("Polish partner teacher with a pending project invitation"),
+    "nso_greece": N_("NSO Greece staff member with a queue"),
+    "nso_poland": N_("NSO Poland staff member"),
+    "pupil": N_("A pupil of the running Greek–Polish TwinSpace"),
+}
+DESCRIPTIONS = {
+    "new_teacher": N_("A fresh EU Login account is created: the registration wizard from step 1"),
+}
+
+
 def load_personas() -> list[Persona]:
     """The demo world's personas, from the seed module; empty when it offers none."""
     try:
@@ -63,9 +77,12 @@ def load_personas() -> list[Persona]:
         about = _field(raw, "description", "summary", "about") or " · ".join(
             part for part in (name, country) if part
         )
+        key = str(_field(raw, "key", "id", "slug") or key)
+        title = _(LABELS[key]) if key in LABELS else title
+        about = _(DESCRIPTIONS[key]) if key in DESCRIPTIONS else about
         personas.append(
             Persona(
-                key=str(_field(raw, "key", "id", "slug") or key),
+                key=key,
                 title=clean(title),
                 description=clean(about),
                 email=_field(raw, "email"),

@@ -48,9 +48,16 @@ def test_teacher_walk_to_an_approved_project_with_a_page(demo_client):
         "capacity": "school_staff", "country": "GR", "first_name": "Eleni", "last_name": "Nikolaou",
     }), 201)  # fmt: skip
     # 7: find her school by country and words of its name, typed without accents
-    found = ok(c.get("/organisations", headers=me, params={"country": "GR", "q": "1ο δημοτικο αθηνων"}))
+    found = ok(
+        c.get("/organisations", headers=me, params={"country": "GR", "q": "1ο δημοτικο αθηνων"})
+    )
     school = next(o for o in found["items"] if o["public_name"] == "1ο Δημοτικό Σχολείο Αθηνών")
-    ok(c.post("/users/me/memberships", headers=me, json={"org_id": school["id"], "role": "teacher"}), 201)
+    ok(
+        c.post(
+            "/users/me/memberships", headers=me, json={"org_id": school["id"], "role": "teacher"}
+        ),
+        201,
+    )
     # 6: join eTwinning: the application waits for the Greek NSO
     ok(c.post("/users/me/etwinning", headers=me, json={}), 201)
     assert ok(c.get("/users/me", headers=me))["state"] == "etwinning_pending"
@@ -66,8 +73,13 @@ def test_teacher_walk_to_an_approved_project_with_a_page(demo_client):
                json={"available_for_projects": True, "subjects": ["Science"], "languages": ["en", "el"]}))  # fmt: skip
     # partners: find Katarzyna, add her to contacts; she accepts
     people = ok(c.get("/people", headers=me, params={"q": "katarzyna kowalska", "country": "PL"}))
-    kasia = next(p for p in people["items"] if (p["first_name"], p["last_name"]) == ("Katarzyna", "Kowalska"))
-    contact = ok(c.post("/contacts", headers=me, json={"user_id": kasia["id"], "note": "Water project?"}), 201)
+    kasia = next(
+        p for p in people["items"] if (p["first_name"], p["last_name"]) == ("Katarzyna", "Kowalska")
+    )
+    contact = ok(
+        c.post("/contacts", headers=me, json={"user_id": kasia["id"], "note": "Water project?"}),
+        201,
+    )
     partner = sign_in(c, "katarzyna.kowalska@demo.esep")
     ok(c.post(f"/contacts/{contact['id']}/accept", headers=partner))
     # the project: preview, submit; the partner accepts

@@ -70,15 +70,14 @@ def _tokens(session: Session, access: str, refresh: str) -> TokenPair:
 @router.post("/accounts", status_code=201, response_model=AccountOut)
 def create_account(body: AccountCreate, response: Response, db: DbSession = Depends(get_db)):
     """Create an EU Login account. Use the email of any old eTwinning account, so it links."""
+    password_hash = security.hash_password(body.password)  # before the write lock is taken
     if db.scalar(select(Account.id).where(Account.email == body.email)) is not None:
         raise Conflict(
             "email_taken",
             "An EU Login account with this email exists; sign in with it instead.",
             field="email",
         )
-    account = Account(
-        email=body.email, password_hash=security.hash_password(body.password), name=body.name
-    )
+    account = Account(email=body.email, password_hash=password_hash, name=body.name)
     db.add(account)
     try:
         db.flush()
@@ -115,14 +114,19 @@ def sign_in(
             headers={"Retry-After": str(int(security.RATE_WINDOW.total_seconds()))},
         )
     account = db.scalar(select(Account).where(Account.email == email))
-    if not security.verify_password(account.password_hash if account else None, body.password):
+    stored_hash = account.password_hash if account else None
+    account_id = account.id if account else None
+    # end the transaction while hashing: on SQLite it holds the one write lock
+    db.rollback()
+    if not security.verify_password(stored_hash, body.password):
         # kept even though this request rolls back: a separate, committed transaction (the
         # request's own transaction is ended first; SQLite has one writer at a time)
         db.rollback()
         with request.app.state.sessionmaker() as side, side.begin():
             security.record_failure(side, account_key, address_key)
         raise Unauthorized(BAD_CREDENTIALS, code="invalid_credentials")
-    if account.disabled:
+    account = db.get(Account, account_id)
+    if account is None or account.disabled:
         raise Forbidden("This EU Login account has been disabled.", code="account_disabled")
     security.clear_failures(db, account_key)
     if security.HASHER.check_needs_rehash(account.password_hash):
