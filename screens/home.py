@@ -80,6 +80,13 @@ def account_summary(account: AccountOut | None, user: dict[str, Any] | None) -> 
                 _("Your platform account has been switched off."),
                 _("Contact your National Support Organisation."),
             )
+        if user.get("staff_country"):
+            return (
+                _("National Support Organisation staff ({country}).").format(
+                    country=user["staff_country"]
+                ),
+                _("Open the validation queues (q): teachers, organisations and projects."),
+            )
         known = NEXT_STEPS.get(str(user.get("state")))
         if known:
             return _(known[0]), _(known[1])
