@@ -191,6 +191,10 @@ class UnitOfWorkRoute(APIRoute):
                     db.rollback()
                     if idem is not None:
                         idem.release(state.sessionmaker)
+            except GeneratorExit:
+                # the coroutine is being destroyed with its event loop: a worker thread may
+                # still be using the session, so leave it to the pool's reset-on-return
+                raise
             except BaseException:
                 # synchronously: when the request is cancelled (client gone, server stopping) an
                 # await here would be cancelled too and leave the connection "idle in
